@@ -1,0 +1,165 @@
+"""The ``poc2prod`` command: options only; every command calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from traitlets.config import Config
+
+from . import __version__
+
+EPILOG = "Instance state (release, submissions, grades) lives in --home, else $POC2PROD_HOME."
+
+
+def _add_home(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", metavar="DIR",
+                   help="instance folder for course state (default: $POC2PROD_HOME or the "
+                        "user data dir)")
+
+
+def _add_target(p: argparse.ArgumentParser, *, needs_assignment: bool = True) -> None:
+    what = "COURSE ASSIGNMENT" if needs_assignment else "COURSE"
+    p.add_argument("target", nargs="*", metavar="ARG",
+                   help=f"{what}; with --course-root only " +
+                        ("ASSIGNMENT" if needs_assignment else "nothing"))
+    p.add_argument("--course-root", metavar="DIR",
+                   help="work on a standard nbgrader course folder; state stays where stock "
+                        "nbgrader keeps it (DIR/gradebook.db, DIR/autograded/...)")
+    p.add_argument("--db", metavar="URL", help="gradebook database URL (default: SQLite file)")
+    _add_home(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="poc2prod", epilog=EPILOG,
+        description="Instructor toolkit for the poc2prod courses, on top of nbgrader.")
+    parser.add_argument("--version", action="version", version=f"poc2prod {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check", help="prove assignments are sound before release",
+                       description="Reference scores full marks, release scores zero, fixtures "
+                                   "score as documented, nothing leaks, time within budget.")
+    p.add_argument("course", nargs="?", help="one course (default: all)")
+    p.add_argument("assignment", nargs="?", help="one assignment of that course")
+    p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
+                   help="time budget per notebook (default: 60)")
+
+    p = sub.add_parser("release", help="generate the learner version and publish it")
+    p.add_argument("course")
+    p.add_argument("assignment")
+    _add_home(p)
+
+    p = sub.add_parser("collect", help="collect submissions from the exchange")
+    p.add_argument("course")
+    p.add_argument("assignment")
+    _add_home(p)
+
+    p = sub.add_parser("grade", help="autograde the submissions of an assignment")
+    _add_target(p)
+    p.add_argument("--student", action="append", metavar="ID",
+                   help="grade only this learner (repeatable)")
+    p.add_argument("--force", action="store_true", help="grade again what is already graded")
+
+    p = sub.add_parser("feedback", help="write feedback (no hidden tests) and hand it back")
+    _add_target(p)
+
+    p = sub.add_parser("export", help="write the grade CSV (nbgrader's format)")
+    _add_target(p, needs_assignment=False)
+    p.add_argument("--to", default="grades.csv", metavar="FILE",
+                   help="destination CSV (default: grades.csv)")
+
+    p = sub.add_parser("demo", help="full headless cycle with simulated learners")
+    p.add_argument("--home", metavar="DIR", help="instance folder (default: a fresh temp dir)")
+
+    p = sub.add_parser("start", help="serve JupyterLab with course 1 for a learner")
+    _add_home(p)
+    p.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
+    p.add_argument("--course", default="course1_poc", help="course to serve")
+    return parser
+
+
+def _config(args: argparse.Namespace, *, needs_assignment: bool = True) -> tuple[Config, str]:
+    """Configuration and assignment for commands that work on ours or a stock course."""
+    from .courses import Instance, get_course, instance_home, stock_course_config
+
+    want = 1 if needs_assignment else 0
+    if args.course_root:
+        if len(args.target) != want:
+            raise SystemExit(f"with --course-root give {'ASSIGNMENT' if want else 'nothing'}")
+        config = stock_course_config(args.course_root)
+        if args.db:
+            config.CourseDirectory.db_url = args.db
+        return config, (args.target[0] if want else "")
+    if len(args.target) != want + 1:
+        raise SystemExit("give " + ("COURSE ASSIGNMENT" if want else "COURSE")
+                         + " (or --course-root DIR)")
+    instance = Instance(instance_home(args.home))
+    config = instance.config(get_course(args.target[0]), db_url=args.db)
+    return config, (args.target[1] if want else "")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch one parsed command; returns the exit status."""
+    from . import workflow
+    from .courses import Instance, get_course, instance_home, select
+
+    if args.command == "check":
+        from .check import check
+        results = check(select(args.course, args.assignment), time_budget=args.budget)
+        failed = [r for r in results if not r.ok]
+        print(f"{len(results) - len(failed)} of {len(results)} assignments pass")
+        return 1 if failed else 0
+    if args.command in ("release", "collect"):
+        instance = Instance(instance_home(args.home))
+        config = instance.config(get_course(args.course))
+        if args.command == "release":
+            workflow.release(config, args.assignment)
+            print(f"released {args.course}/{args.assignment} to {instance.exchange_root}")
+        else:
+            students = workflow.collect(config, args.assignment)
+            print(f"collected {len(students)} submission(s): {', '.join(students) or 'none'}")
+        return 0
+    if args.command == "grade":
+        from .grading import grade_assignment
+        from .summary import outcome_table
+        config, assignment = _config(args)
+        outcomes = grade_assignment(config, assignment, students=args.student,
+                                    force=args.force)
+        print(outcome_table(outcomes))
+        return 1 if any(o.status == "failed" for o in outcomes) else 0
+    if args.command == "feedback":
+        config, assignment = _config(args)
+        files = workflow.feedback(config, assignment, to_exchange=not args.course_root)
+        print(f"wrote {len(files)} feedback file(s)")
+        return 0
+    if args.command == "export":
+        config, _ = _config(args, needs_assignment=False)
+        print(f"wrote {workflow.export(config, Path(args.to))}")
+        return 0
+    if args.command == "demo":
+        from .demo import run_demo
+        return 0 if run_demo(home=args.home).ok else 1
+    if args.command == "start":
+        from .start import start_lab
+        return start_lab(home=instance_home(args.home), course=get_course(args.course),
+                         port=args.port)
+    raise AssertionError(args.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader + SQLAlchemy
+    from .courses import CourseError
+    from .nbgrader_ops import StepFailed
+    try:
+        return run(args)
+    except (CourseError, StepFailed) as error:
+        print(f"poc2prod {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
