@@ -1,0 +1,35 @@
+"""The full headless cycle, on every assignment of the three courses."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from autograder.demo import run_demo
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_grades_every_simulated_learner_as_expected(tmp_path):
+    lines: list[str] = []
+    result = run_demo(tmp_path / "instance", echo=lines.append)
+    assert result.ok, "\n".join(lines)
+    plays = {(r.course, r.learner): r.plays for r in result.rows}
+    for course in ("course1_poc", "course2_scaling", "course3_production"):
+        assert plays[(course, "ada")] == "reference solution"
+        assert plays[(course, "ben")] == "untouched release"
+        assert plays[(course, "cy")].startswith("fixture ")
+    assert lines[-1] == "demo: every grade as expected"
+
+    # the export is nbgrader's CSV, one row per learner and assignment
+    for export in result.exports:
+        rows = list(csv.DictReader(export.read_text().splitlines()))
+        assert {r["student_id"] for r in rows} == {"ada", "ben", "cy"}
+
+    # feedback reached each learner through the exchange, without hidden tests
+    pages = list((tmp_path / "instance" / "learners").rglob("feedback/*/*.html"))
+    assert len(pages) == len(result.rows)
+    for page in pages:
+        text = page.read_text()
+        assert "HIDDEN TESTS" not in text, page
