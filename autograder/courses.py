@@ -41,7 +41,7 @@ class Course:
         return self.folder / "fixtures"
 
     def assignments(self) -> list[str]:
-        """Assignment names, in syllabus order (alphabetical folder order)."""
+        """Assignment names in syllabus order: folders are numbered (01_scoping, 02_...)."""
         return sorted(p.name for p in self.source_dir.iterdir()
                       if p.is_dir() and not p.name.startswith("."))
 

@@ -83,6 +83,6 @@ def test_too_slow_fails(ps1_course):
 
 
 def test_cli_exit_status_and_one_line_per_assignment(capsys):
-    assert main(["check", "course1_poc", "scoping"]) == 0
+    assert main(["check", "course1_poc", "01_scoping"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("PASS course1_poc/scoping") and out[-1] == "1 of 1 assignments pass"
+    assert out[0].startswith("PASS course1_poc/01_scoping") and out[-1] == "1 of 1 assignments pass"

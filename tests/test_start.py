@@ -51,7 +51,7 @@ def test_start_serves_lab_with_course1_assignments(tmp_path):
         listing = _wait_for(f"{base}/assignments?course_id=course1_poc", token, deadline).json()
         assert listing["success"], listing
         released = {a["assignment_id"] for a in listing["value"] if a["status"] == "released"}
-        assert "scoping" in released
+        assert "01_scoping" in released
         courses = _wait_for(f"{base}/courses", token, deadline).json()
         assert courses["value"] == ["course1_poc"]
     finally:
