@@ -12,7 +12,11 @@ PYTEST_WORKERS ?= auto
 
 .PHONY: setup start demo check test test-fast lint bench lock clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENV)/.system-packages
+
+$(VENV)/.system-packages: scripts/install-system-packages
+	scripts/install-system-packages
+	mkdir -p $(VENV) && touch $@
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(BOOTSTRAP_PYTHON) -m venv $(VENV)

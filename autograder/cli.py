@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", metavar="ID",
                    help="grade only this learner (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again what is already graded")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="notebooks executed at once on this machine (default: the cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="execute on this Dask distributed cluster instead")
 
     p = sub.add_parser("feedback", help="write feedback (no hidden tests) and hand it back")
     _add_target(p)
@@ -127,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
         from .summary import outcome_table
         config, assignment = _config(args)
         outcomes = grade_assignment(config, assignment, students=args.student,
-                                    force=args.force)
+                                    force=args.force, workers=args.workers,
+                                    scheduler=args.scheduler)
         print(outcome_table(outcomes))
         return 1 if any(o.status == "failed" for o in outcomes) else 0
     if args.command == "feedback":

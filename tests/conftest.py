@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -44,3 +45,111 @@ def ps1_course(tmp_path: Path) -> Course:
     folder = tmp_path / "ps1course"
     shutil.copytree(STOCK_COURSE, folder)
     return Course("ps1course", folder)
+
+
+def _wait_for_file(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{proc.args[:3]} did not start")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """A real ``dask scheduler`` and two single-threaded ``dask worker`` processes on 127.0.0.1.
+
+    Yields (scheduler address, list of worker processes) and stops everything afterwards.
+    """
+    import json
+    import os
+    import signal
+    import time
+
+    from distributed import Client
+
+    scratch = tmp_path / "dask"
+    scratch.mkdir()
+    info = scratch / "scheduler.json"
+    env = dict(os.environ, DASK_TEMPORARY_DIRECTORY=str(scratch))
+    procs = [subprocess.Popen(
+        [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(info)], cwd=scratch, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        _wait_for_file(info, procs[0])
+        workers = [subprocess.Popen(
+            [BIN / "dask", "worker", "--scheduler-file", str(info), "--nthreads", "1",
+             "--no-dashboard", "--no-nanny", "--local-directory", str(scratch)],
+            cwd=scratch, env=env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+        procs += workers
+        address = json.loads(info.read_text())["address"]
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, workers
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture
+def postgres_url():
+    """A real PostgreSQL server (Debian's package) on 127.0.0.1, with an empty database.
+
+    The server runs as the ``postgres`` system user, as PostgreSQL refuses to run as root.
+    """
+    import os
+    import pwd
+    import socket
+
+    pg_bin = _postgres_bin()
+    if pg_bin is None:
+        pytest.skip("PostgreSQL is not installed (make setup installs Debian's postgresql)")
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run the server")
+        run_as = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                  "--init-groups"]
+    # pytest's own temp folders are private to root: the server needs one it can enter
+    top = Path(tempfile.mkdtemp(prefix="poc2prod-pg-"))
+    top.chmod(0o755)
+    data, sockets = top / "pgdata", top / "pgsock"
+    for folder in (data, sockets):
+        folder.mkdir()
+        if run_as:
+            os.chown(folder, user.pw_uid, user.pw_gid)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(run_as + [pg_bin / "initdb", "-D", data, "-U", "postgres", "-A", "trust"],
+                   check=True, capture_output=True)
+    subprocess.run(run_as + [pg_bin / "pg_ctl", "-D", data, "-w", "-l", data / "log", "-o",
+                             f"-h 127.0.0.1 -p {port} -k {sockets}", "start"],
+                   check=True, capture_output=True)
+    try:
+        subprocess.run(run_as + [pg_bin / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U",
+                                 "postgres", "gradebook"], check=True, capture_output=True)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/gradebook"
+    finally:
+        subprocess.run(run_as + [pg_bin / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(top, ignore_errors=True)

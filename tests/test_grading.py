@@ -131,3 +131,29 @@ def test_feedback_never_shows_hidden_tests(two_copies, capsys):
         text = page.read_text()
         assert "squares(6)" not in text and "5 / 3" not in text, page
         assert "BEGIN HIDDEN" not in text, page
+
+
+def test_dask_backend_grades_equal_stock_nbgrader(two_copies, dask_cluster, capsys):
+    stock, ours = two_copies
+    address, _ = dask_cluster
+    subprocess.run([BIN / "nbgrader", "autograde", "ps1"], cwd=stock, capture_output=True)
+    main(["grade", "--course-root", str(ours), "ps1", "--scheduler", address])
+    assert "5 graded, 2 failed, 0 skipped" in capsys.readouterr().out
+    stock_scores = read_scores(_db(stock), "default_course", "ps1")
+    our_scores = read_scores(_db(ours), "default_course", "ps1")
+    assert {s: v.cells for s, v in our_scores.items()} == \
+        {s: v.cells for s, v in stock_scores.items()}
+
+
+def test_postgresql_gradebook(stock_course, postgres_url, capsys):
+    _populate(stock_course)
+    config = stock_course / "nbgrader_config.py"  # PostgreSQL enforces the course's key
+    config.write_text(config.read_text() + "c.CourseDirectory.course_id = 'ps1course'\n")
+    subprocess.run([BIN / "nbgrader", "generate_assignment", "ps1", "--force",
+                    f"--CourseDirectory.db_url={postgres_url}"], cwd=stock_course, check=True,
+                   capture_output=True)
+    assert main(["grade", "--course-root", str(stock_course), "ps1", "--db", postgres_url]) == 1
+    assert "5 graded, 2 failed, 0 skipped" in capsys.readouterr().out
+    scores = read_scores(postgres_url, "ps1course", "ps1")
+    assert {s: v.auto_score for s, v in scores.items()} == EXPECTED
+    assert read_scores(_db(stock_course), "ps1course", "ps1") == {}  # SQLite untouched

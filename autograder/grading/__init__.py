@@ -1,6 +1,6 @@
-"""Grading: plan which submissions need work, execute them, score into the gradebook."""
+"""Grading: plan which submissions need work, execute them in parallel, score serially."""
 
+from .engine import grade_assignment
 from .results import Outcome, SubmissionScore, read_scores
-from .sequential import grade_assignment
 
 __all__ = ["Outcome", "SubmissionScore", "grade_assignment", "read_scores"]

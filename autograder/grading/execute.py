@@ -1,0 +1,89 @@
+"""Run one sanitized notebook in a fresh kernel: the only step that needs no gradebook.
+
+Jobs and results are plain data (JSON text and bytes), so they travel to a process pool or a
+Dask cluster unchanged. Execution uses nbgrader's own ``Execute`` preprocessor with the
+course's settings, so outputs are those ``nbgrader autograde`` would produce.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ExecutionJob:
+    """A sanitized notebook, the files beside it, and the execution settings."""
+
+    student: str
+    assignment: str
+    notebook: str
+    digest: str
+    notebook_json: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.student, self.assignment, self.notebook)
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """The executed notebook, or the error that stopped it, and the time it took."""
+
+    student: str
+    assignment: str
+    notebook: str
+    digest: str
+    executed_json: str | None
+    error: str | None
+    seconds: float
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.student, self.assignment, self.notebook)
+
+
+def warm_up() -> None:
+    """Import the heavy modules once per worker, not once per notebook."""
+    import nbformat  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+
+
+def execute_job(job: ExecutionJob) -> ExecutionResult:
+    """Execute a job's notebook from a fresh kernel in a private scratch folder."""
+    import nbformat
+    from nbgrader.preprocessors import Execute
+    from traitlets.config import Config
+
+    start = time.perf_counter()
+    executed, error = None, None
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with tempfile.TemporaryDirectory(prefix="poc2prod-run-") as run_dir:
+        for relative, data in job.files.items():
+            path = Path(run_dir, relative)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        nb = nbformat.reads(job.notebook_json, as_version=nbformat.NO_CONVERT)
+        resources = {"metadata": {"path": run_dir}, "unique_key": job.notebook,
+                     "nbgrader": {"student": job.student, "assignment": job.assignment,
+                                  "notebook": job.notebook}}
+        previous = os.environ.get("NBGRADER_EXECUTION")
+        os.environ["NBGRADER_EXECUTION"] = "autograde"
+        try:
+            nb, _ = Execute(config=Config(job.settings)).preprocess(nb, resources)
+            executed = nbformat.writes(nb)
+        except Exception as exc:  # reported as data; the scorer re-raises it for nbgrader
+            error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        finally:
+            if previous is None:
+                os.environ.pop("NBGRADER_EXECUTION", None)
+            else:
+                os.environ["NBGRADER_EXECUTION"] = previous
+    return ExecutionResult(job.student, job.assignment, job.notebook, job.digest, executed,
+                           error, time.perf_counter() - start)
