@@ -1,12 +1,14 @@
 """Run one sanitized notebook in a fresh kernel: the only step that needs no gradebook.
 
-Jobs and results are plain data (JSON text and bytes), so they travel to a process pool or a
+Jobs and results are plain data (notebook JSON text and bytes; validated once, when read
+from the submission, not again on every hop), so they travel to a process pool or a
 Dask cluster unchanged. Execution uses nbgrader's own ``Execute`` preprocessor with the
 course's settings, so outputs are those ``nbgrader autograde`` would produce.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -57,7 +59,7 @@ def warm_up() -> None:
 
 def execute_job(job: ExecutionJob) -> ExecutionResult:
     """Execute a job's notebook from a fresh kernel in a private scratch folder."""
-    import nbformat
+    from nbformat import from_dict
     from nbgrader.preprocessors import Execute
     from traitlets.config import Config
 
@@ -69,7 +71,7 @@ def execute_job(job: ExecutionJob) -> ExecutionResult:
             path = Path(run_dir, relative)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        nb = nbformat.reads(job.notebook_json, as_version=nbformat.NO_CONVERT)
+        nb = from_dict(json.loads(job.notebook_json))
         resources = {"metadata": {"path": run_dir}, "unique_key": job.notebook,
                      "nbgrader": {"student": job.student, "assignment": job.assignment,
                                   "notebook": job.notebook}}
@@ -77,7 +79,7 @@ def execute_job(job: ExecutionJob) -> ExecutionResult:
         os.environ["NBGRADER_EXECUTION"] = "autograde"
         try:
             nb, _ = Execute(config=Config(job.settings)).preprocess(nb, resources)
-            executed = nbformat.writes(nb)
+            executed = json.dumps(nb)
         except Exception as exc:  # reported as data; the scorer re-raises it for nbgrader
             error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
         finally:

@@ -7,6 +7,7 @@ submissions are being scored, and executed anywhere.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -56,5 +57,5 @@ def prepare_jobs(config: Config, coursedir: CourseDirectory, submission: Submiss
         for cls in preprocessors:
             nb, resources = cls(config=config).preprocess(nb, resources)
         jobs.append(ExecutionJob(submission.student, submission.assignment, path.stem,
-                                 submission.digest, nbformat.writes(nb), files, settings))
+                                 submission.digest, json.dumps(nb), files, settings))
     return jobs

@@ -7,8 +7,10 @@ hands over the notebook executed in parallel. Scores therefore equal stock nbgra
 
 from __future__ import annotations
 
-import nbformat
+import json
+
 from nbconvert.preprocessors import ExecutePreprocessor
+from nbformat import from_dict
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets.config import Config
@@ -33,7 +35,7 @@ class ReplayExecution(NbGraderPreprocessor):
             raise ExecutionReplayError(f"no execution result for {'/'.join(key)}")
         if result.error is not None:
             raise ExecutionReplayError(result.error)
-        executed = nbformat.reads(result.executed_json, as_version=4)
+        executed = from_dict(json.loads(result.executed_json))
         if [c.source for c in executed.cells] != [c.source for c in nb.cells]:
             raise ExecutionReplayError("the executed notebook differs from the sanitized one")
         return executed, resources
