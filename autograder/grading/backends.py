@@ -25,9 +25,11 @@ class LocalPool:
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or default_workers()
-        self._executor = cf.ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("forkserver"),
-            initializer=warm_up)
+        context = multiprocessing.get_context("forkserver")
+        # the fork server imports nbgrader once; every worker is forked from it, warm
+        context.set_forkserver_preload(["autograder.grading.execute", "nbgrader.preprocessors"])
+        self._executor = cf.ProcessPoolExecutor(self.workers, mp_context=context,
+                                                initializer=warm_up)
 
     def submit(self, job: ExecutionJob):
         return self._executor.submit(execute_job, job)
