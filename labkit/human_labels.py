@@ -37,7 +37,8 @@ DEFAULT_OPERATORS: tuple[Operator, ...] = (
 """The audited team: a veteran, a regular operator and a newcomer."""
 
 
-def _check_rate(name: str, rate: float) -> None:
+def check_fraction(name: str, rate: float) -> None:
+    """Raise ValueError unless ``rate`` is a fraction in [0, 1]."""
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {rate}")
 
@@ -57,8 +58,8 @@ def simulate_operator_labels(
     ``confusion_rate``; then any label is replaced by a different, uniformly drawn digit with
     probability ``slip_rate``. Same ``seed``, same labels.
     """
-    _check_rate("confusion_rate", confusion_rate)
-    _check_rate("slip_rate", slip_rate)
+    check_fraction("confusion_rate", confusion_rate)
+    check_fraction("slip_rate", slip_rate)
     y = np.asarray(y)
     rng = np.random.default_rng(seed)
     partner = np.arange(n_classes)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labkit.human_labels import LOOKALIKE_PAIRS
+from labkit.human_labels import LOOKALIKE_PAIRS, check_fraction
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -27,11 +27,6 @@ class NoisyLabels:
 
     y_noisy: np.ndarray
     flipped: np.ndarray
-
-
-def _check_fraction(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
 
 
 def inject_label_noise(
@@ -49,8 +44,8 @@ def inject_label_noise(
     by their partner (so the noise depends on the class: 0 and 2 are almost never wrong); the
     rest are slips to a uniformly drawn *different* digit. Same ``seed``, same noise.
     """
-    _check_fraction("rate", rate)
-    _check_fraction("lookalike_share", lookalike_share)
+    check_fraction("rate", rate)
+    check_fraction("lookalike_share", lookalike_share)
     y = np.asarray(y)
     rng = np.random.default_rng(seed)
     partner = np.arange(n_classes)
