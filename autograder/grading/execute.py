@@ -57,16 +57,32 @@ def warm_up() -> None:
     import nbgrader.preprocessors  # noqa: F401
 
 
+def kernel_config(settings: dict, socket_prefix: str):
+    """The course's execution settings, with the kernel talking over Unix sockets.
+
+    Kernels started at once by separate worker processes pick TCP ports independently
+    and can collide, which kills one at start-up; socket files in the job's own scratch
+    folder (beside the notebook's folder, not in it) cannot collide and need no network.
+    """
+    from traitlets.config import Config
+
+    config = Config(settings)
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = socket_prefix
+    return config
+
+
 def execute_job(job: ExecutionJob) -> ExecutionResult:
     """Execute a job's notebook from a fresh kernel in a private scratch folder."""
     from nbformat import from_dict
     from nbgrader.preprocessors import Execute
-    from traitlets.config import Config
 
     start = time.perf_counter()
     executed, error = None, None
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    with tempfile.TemporaryDirectory(prefix="poc2prod-run-") as run_dir:
+    with tempfile.TemporaryDirectory(prefix="poc2prod-run-") as scratch:
+        run_dir = os.path.join(scratch, "work")
+        os.mkdir(run_dir)
         for relative, data in job.files.items():
             path = Path(run_dir, relative)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +94,8 @@ def execute_job(job: ExecutionJob) -> ExecutionResult:
         previous = os.environ.get("NBGRADER_EXECUTION")
         os.environ["NBGRADER_EXECUTION"] = "autograde"
         try:
-            nb, _ = Execute(config=Config(job.settings)).preprocess(nb, resources)
+            config = kernel_config(job.settings, os.path.join(scratch, "kernel"))
+            nb, _ = Execute(config=config).preprocess(nb, resources)
             executed = json.dumps(nb)
         except Exception as exc:  # reported as data; the scorer re-raises it for nbgrader
             error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
