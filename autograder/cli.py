@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="notebooks executed at once on this machine (default: the cores)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="execute on this Dask distributed cluster instead")
+    p.add_argument("--unsafe", action="store_true",
+                   help="run learners' code without the sandbox (only for trusted code, "
+                        "where bubblewrap is unavailable)")
 
     p = sub.add_parser("feedback", help="write feedback (no hidden tests) and hand it back")
     _add_target(p)
@@ -132,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         config, assignment = _config(args)
         outcomes = grade_assignment(config, assignment, students=args.student,
                                     force=args.force, workers=args.workers,
-                                    scheduler=args.scheduler)
+                                    scheduler=args.scheduler, unsafe=args.unsafe)
         print(outcome_table(outcomes))
         return 1 if any(o.status == "failed" for o in outcomes) else 0
     if args.command == "feedback":
@@ -158,10 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader + SQLAlchemy
     from .courses import CourseError
+    from .grading.sandbox import SandboxUnavailable
     from .nbgrader_ops import StepFailed
     try:
         return run(args)
-    except (CourseError, StepFailed) as error:
+    except (CourseError, StepFailed, SandboxUnavailable) as error:
         print(f"poc2prod {args.command}: {error}", file=sys.stderr)
         return 2
 

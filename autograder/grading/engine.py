@@ -10,6 +10,7 @@ grader killed at any point loses nothing: run it again and it finishes the rest.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -23,7 +24,9 @@ from .plan import Ledger, Submission, find_submissions
 from .prepare import prepare_jobs
 from .progress import Progress
 from .results import Outcome
+from .sandbox import require_sandbox
 from .score import replaying_config, score_submission
+from .store import STAGED, SubmissionStore
 
 
 def _known_notebooks(db_url: str, course_id: str, assignment: str) -> set[str]:
@@ -37,21 +40,30 @@ def _known_notebooks(db_url: str, course_id: str, assignment: str) -> set[str]:
 class _Run:
     """State of one grading run: what is executing, what is waiting to be scored."""
 
-    def __init__(self, config: Config, assignment: str, backend, progress: Progress):
-        self.api = make_api(replaying_config(config))
+    def __init__(self, config: Config, assignment: str, backend, progress: Progress,
+                 sandboxed: bool):
+        replay = replaying_config(config)
+        replay.CourseDirectory.submitted_directory = STAGED  # grade the trusted copy
+        self.api = make_api(replay)
         self.config, self.assignment = config, assignment
         self.root = Path(self.api.coursedir.root)
         self.ledger = Ledger(self.root, assignment)
-        self.backend, self.progress = backend, progress
+        self.backend, self.progress, self.sandboxed = backend, progress, sandboxed
         self.pending: dict = {}  # future -> job
+        self.store = SubmissionStore(self.root)
         self.waiting: dict[str, tuple[Submission, int, list[ExecutionResult]]] = {}
+        self.notes: dict[str, list[str]] = {}
         self.outcomes: list[Outcome] = []
         self.known = _known_notebooks(self.api.coursedir.db_url, self.api.coursedir.course_id,
                                       assignment)
 
     def start(self, submission: Submission) -> None:
         try:
-            jobs = prepare_jobs(self.config, self.api.coursedir, submission, self.known)
+            stored = self.store.stage(submission)
+            self.notes[submission.student] = stored.notes
+            staged = replace(submission, folder=stored.folder)
+            jobs = prepare_jobs(self.config, self.api.coursedir, staged, self.known,
+                                sandboxed=self.sandboxed)
         except Exception:  # unreadable notebook: nbgrader's converter reports it in its words
             jobs = []
         self.waiting[submission.student] = (submission, len(jobs), [])
@@ -86,24 +98,30 @@ class _Run:
         seconds = sum(r.seconds for r in results) + time.perf_counter() - started
         log = (outcome.get("log") or "") + (outcome.get("error") or "")
         graded = self.root / "autograded" / student / self.assignment
+        notes = self.notes.pop(student, [])
         if outcome.get("success") and graded.exists():
             self.ledger.record(submission)
-            self.outcomes.append(Outcome(student, "graded", "", seconds))
+            self.outcomes.append(Outcome(student, "graded", "; ".join(notes), seconds))
         else:
             self.ledger.forget(student)
-            self.outcomes.append(Outcome(student, "failed", explain_failure(log), seconds))
+            reason = "; ".join([explain_failure(log), *notes])
+            self.outcomes.append(Outcome(student, "failed", reason, seconds))
         self.progress.advance(student)
 
 
 def grade_assignment(config: Config, assignment: str, *, students: list[str] | None = None,
                      force: bool = False, workers: int | None = None,
-                     scheduler: str | None = None, progress: bool | None = None
-                     ) -> list[Outcome]:
+                     scheduler: str | None = None, progress: bool | None = None,
+                     unsafe: bool = False) -> list[Outcome]:
     """Autograde the submissions of ``assignment``; one failure never stops the others.
 
     Unchanged submissions already graded are skipped unless ``force``. ``workers`` sets the
     local pool size (default: the cores); ``scheduler`` sends execution to a Dask cluster.
+    Kernels run in the sandbox (raises SandboxUnavailable where it cannot be set up) unless
+    ``unsafe``.
     """
+    if not unsafe and scheduler is None:
+        require_sandbox()
     root = Path(make_api(config).coursedir.root)
     submissions = find_submissions(root, assignment, students)
     ledger = Ledger(root, assignment)
@@ -115,7 +133,8 @@ def grade_assignment(config: Config, assignment: str, *, students: list[str] | N
         return skipped
     backend = make_backend(workers=workers, scheduler=scheduler)
     try:
-        run = _Run(config, assignment, backend, Progress(len(todo), enabled=progress))
+        run = _Run(config, assignment, backend, Progress(len(todo), enabled=progress),
+                   sandboxed=not unsafe)
         for submission in todo:
             run.start(submission)
             run.collect(block=False)

@@ -27,9 +27,14 @@ class Submission:
 
 
 def digest_folder(folder: Path) -> str:
-    """sha256 over every file's relative path and bytes: changes when any content changes."""
+    """sha256 over every file's relative path and bytes: changes when any content changes.
+
+    Symlinks count by their target's name, never by the content they point at.
+    """
     h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_symlink()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0->" + os.readlink(path).encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
         h.update(str(path.relative_to(folder)).encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()

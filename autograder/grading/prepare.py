@@ -20,7 +20,8 @@ from traitlets.config import Config
 from .execute import ExecutionJob
 from .plan import Submission
 
-EXECUTION_SECTIONS = ("Execute", "ExecutePreprocessor", "NotebookClient")
+EXECUTION_SECTIONS = ("Execute", "ExecutePreprocessor", "NotebookClient", "BoundedExecute",
+                      "KernelManager", "SandboxedKernelManager")
 
 
 def execution_settings(config: Config) -> dict:
@@ -29,25 +30,38 @@ def execution_settings(config: Config) -> dict:
 
 
 def run_folder_files(coursedir: CourseDirectory, submission: Submission) -> dict[str, bytes]:
-    """Files beside the notebook when it runs: the submission's, then the source's on top."""
+    """Files beside the notebook when it runs: the submission's, then the source's on top.
+
+    A submitted symlink is never followed: it could point at the gradebook or at another
+    learner's work, and the grader reads with more rights than the learner has.
+    """
     source = Path(coursedir.format_path(coursedir.source_directory, ".", submission.assignment))
     files: dict[str, bytes] = {}
     for folder in (submission.folder, source):
         for name in find_all_files(str(folder), coursedir.ignore + ["*.ipynb"]):
+            if folder == submission.folder and not is_regular_file(Path(name), folder):
+                continue
             files[os.path.relpath(name, folder)] = Path(name).read_bytes()
     files.pop("timestamp.txt", None)
     return files
 
 
+def is_regular_file(path: Path, top: Path) -> bool:
+    """A plain file reached without any symlink between ``top`` and it."""
+    relative = path.relative_to(top)
+    steps = [top.joinpath(*relative.parts[:i + 1]) for i in range(len(relative.parts))]
+    return path.is_file() and not any(step.is_symlink() for step in steps)
+
+
 def prepare_jobs(config: Config, coursedir: CourseDirectory, submission: Submission,
-                 known_notebooks: set[str]) -> list[ExecutionJob]:
+                 known_notebooks: set[str], *, sandboxed: bool = True) -> list[ExecutionJob]:
     """One job per submitted notebook the gradebook knows; raises if a notebook is unreadable."""
     preprocessors = Autograde(config=config).sanitize_preprocessors
     files = run_folder_files(coursedir, submission)
     settings = execution_settings(config)
     jobs = []
     for path in sorted(submission.folder.glob("*.ipynb")):
-        if path.stem not in known_notebooks:
+        if path.stem not in known_notebooks or path.is_symlink():
             continue
         nb = nbformat.read(path, as_version=4)
         resources = {"unique_key": path.stem, "output_files_dir": f"{path.stem}_files",
@@ -57,5 +71,6 @@ def prepare_jobs(config: Config, coursedir: CourseDirectory, submission: Submiss
         for cls in preprocessors:
             nb, resources = cls(config=config).preprocess(nb, resources)
         jobs.append(ExecutionJob(submission.student, submission.assignment, path.stem,
-                                 submission.digest, json.dumps(nb), files, settings))
+                                 submission.digest, json.dumps(nb), files, settings,
+                                 sandboxed))
     return jobs
