@@ -49,9 +49,10 @@ def parse_timestamp(text: str) -> datetime | None:
     from nbgrader.utils import parse_utc
 
     try:
-        return parse_utc(text.strip())
+        moment = parse_utc(text.strip())
     except Exception:  # noqa: BLE001 - any unreadable claim counts as no claim
         return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def effective_time(claimed: datetime | None, received: datetime,
