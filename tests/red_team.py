@@ -3,8 +3,9 @@
 Shared by tests/test_red_team.py (against ``poc2prod grade``) and benchmarks/red_team.py
 (the same suite against stock ``nbgrader autograde``, for the table in docs/red-team.md).
 
-Controls: ``honest_full`` (5 points), ``honest_wrong`` (a floor-division mean: 3 points) and
-``honest_stderr`` (correct, but its mean warns on stderr: 5 points with us, 0 in stock).
+Controls (named to be graded before the cases, and ``zz_control_last`` after them):
+``control_full`` (5 points), ``control_wrong`` (a floor-division mean: 3 points) and
+``control_stderr`` (correct, but its mean writes to stderr: 5 points with us, 2 in stock).
 Every hostile answer carries the honest-wrong mean plus an attack, so it must score at
 most 3: more means the attack worked.
 """
@@ -263,9 +264,10 @@ CASES: list[Case] = [
 
 CONTROLS: dict[str, tuple[str | None, float, float]] = {
     # name: (mean answer or None for the reference, our score, stock nbgrader's score)
-    "honest_full": (None, FULL, FULL),
-    "honest_wrong": (WRONG_MEAN, WRONG, WRONG),
-    "honest_stderr": ("import sys\n\ndef mean(values):\n"
+    "control_full": (None, FULL, FULL),
+    "control_wrong": (WRONG_MEAN, WRONG, WRONG),
+    "zz_control_last": (None, FULL, FULL),
+    "control_stderr": ("import sys\n\ndef mean(values):\n"
                       "    print('note: computing a mean', file=sys.stderr)\n"
                       "    return sum(values) / len(values)\n", FULL, 2.0),
 }

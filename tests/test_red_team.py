@@ -164,4 +164,4 @@ def test_output_flood_is_capped(batch):
 
 
 def test_honest_stderr_keeps_its_points_unlike_stock(batch):
-    assert batch["scores"]["honest_stderr"] == CONTROLS["honest_stderr"][1] == 5.0
+    assert batch["scores"]["control_stderr"] == CONTROLS["control_stderr"][1] == 5.0
