@@ -12,7 +12,11 @@ PYTEST_WORKERS ?= auto
 
 .PHONY: setup start demo check test test-fast lint bench lock clean
 
-setup: $(STAMP) $(VENV)/.system-packages
+setup: $(STAMP) $(VENV)/.system-packages node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json  # configurable-http-proxy for the hub
+	npm ci --silent --no-audit --no-fund
+	touch $@
 
 $(VENV)/.system-packages: scripts/install-system-packages
 	scripts/install-system-packages
@@ -23,7 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
 	touch $(STAMP)
 
-start: setup  ## serve JupyterLab with course 1 on 127.0.0.1:8888
+start: setup  ## JupyterHub with the three courses on 127.0.0.1:8000
 	$(BIN)/poc2prod start
 
 demo: setup  ## headless full cycle with simulated learners
@@ -36,7 +40,8 @@ lint: setup
 	$(BIN)/ruff check .
 
 test: setup lint  ## everything CI runs
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not serial"
+	$(BIN)/pytest -m serial
 
 test-fast: setup  ## the quick loop: no notebooks, servers or whole courses
 	$(BIN)/ruff check .
@@ -46,4 +51,4 @@ lock: setup  ## re-pin constraints.txt to what is installed now
 	$(BIN)/python -m pip freeze --exclude-editable --exclude poc2prod > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache test-artifacts

@@ -81,7 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="full headless cycle with simulated learners")
     p.add_argument("--home", metavar="DIR", help="instance folder (default: a fresh temp dir)")
 
-    p = sub.add_parser("start", help="serve JupyterLab with course 1 for a learner")
+    p = sub.add_parser("start", help="JupyterHub with the three courses on 127.0.0.1:8000",
+                       description="Sets up (idempotently) and runs JupyterHub: an instructor, "
+                                   "demo learners, the courses released, a formgrader per "
+                                   "course. As root the accounts are real Unix users.")
+    p.add_argument("--home", metavar="DIR",
+                   help="instance folder (default: $POC2PROD_HOME, else /srv/poc2prod as root, "
+                        "else the user data folder)")
+    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
+    p.add_argument("--learners", type=int, default=3, metavar="N",
+                   help="demo learner accounts learner1..N (default: 3)")
+    p.add_argument("--password", help="password of every account (default: a new random one, "
+                                      "printed)")
+    p.add_argument("--api-token", metavar="TOKEN",
+                   help="register this token as an admin service, for automation")
+
+    p = sub.add_parser("lab", help="JupyterLab for one learner, without a hub")
     _add_home(p)
     p.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
     p.add_argument("--course", default="course1_poc", help="course to serve")
@@ -151,10 +166,33 @@ def run(args: argparse.Namespace) -> int:
         from .demo import run_demo
         return 0 if run_demo(home=args.home).ok else 1
     if args.command == "start":
+        return _start_hub(args)
+    if args.command == "lab":
         from .start import start_lab
         return start_lab(home=instance_home(args.home), course=get_course(args.course),
                          port=args.port)
     raise AssertionError(args.command)
+
+
+def _start_hub(args: argparse.Namespace) -> int:
+    import secrets
+
+    from .courses import all_courses
+    from .hub.launch import default_hub_home, start_hub
+    from .hub.settings import HubSettings
+
+    home = Path(args.home).resolve() if args.home else default_hub_home()
+    courses = [c.name for c in all_courses()]
+    settings = HubSettings(
+        home=str(home), courses=courses,
+        learners=[f"learner{i}" for i in range(1, args.learners + 1)],
+        password=args.password or secrets.token_urlsafe(9), port=args.port,
+        hub_port=args.port + 81, proxy_api_port=args.port + 1,
+        formgrader_ports={c: args.port + 100 + i for i, c in enumerate(courses)},
+        api_token=args.api_token)
+    if len(settings.password) < 8:
+        raise SystemExit("--password needs at least 8 characters")
+    return start_hub(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""``poc2prod start``: JupyterLab on 127.0.0.1 for one learner, with a course released.
+"""``poc2prod lab``: JupyterLab on 127.0.0.1 for one learner (no hub), with a course released.
 
 The learner's workspace gets an ``nbgrader_config.py`` naming the course, the exchange and
 the learner, so the Assignment List (fetch, validate, submit) works out of the box.

@@ -35,7 +35,7 @@ from .red_team import (
     tree_digest,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # one batch for the whole module
 SECRET = "hunter2-red-team"
 
 

@@ -1,4 +1,4 @@
-"""``poc2prod start`` serves JupyterLab on 127.0.0.1 with course 1 released to the learner."""
+"""``poc2prod lab`` serves JupyterLab on 127.0.0.1 with course 1 released to the learner."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_start_serves_lab_with_course1_assignments(tmp_path):
     log = tmp_path / "start.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.cli", "start", "--home", str(tmp_path / "home"),
+            [sys.executable, "-m", "autograder.cli", "lab", "--home", str(tmp_path / "home"),
              "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:

@@ -1,0 +1,1 @@
+"""JupyterHub with the courses: configuration, accounts, launcher."""
