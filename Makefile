@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export MLFLOW_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
+export ORT_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= auto
 
 .PHONY: setup start demo check test test-fast lint bench lock clean

@@ -121,7 +121,7 @@ def kernel_environment() -> dict[str, str]:
             "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1", "MPLBACKEND": "agg", "MPLCONFIGDIR": f"{HOME}/mpl",
             "PYTHONDONTWRITEBYTECODE": "1", "NBGRADER_EXECUTION": "autograde",
-            "MLFLOW_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",
+            "MLFLOW_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "ORT_DISABLE_TELEMETRY": "1",
             "JPY_PARENT_PID": "1"}  # 1: no "Ctrl-C will not work" banner, no parent poller
 
 

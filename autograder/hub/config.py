@@ -49,7 +49,7 @@ def configure(c, settings: HubSettings) -> None:
     env = {"PATH": f"{settings.venv_bin}:/usr/local/bin:/usr/bin:/bin",
            "JUPYTER_CONFIG_PATH": str(hub_dir / "learner-config"),
            "MPLBACKEND": "agg", "OMP_NUM_THREADS": "1",
-           "MLFLOW_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+           "MLFLOW_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "ORT_DISABLE_TELEMETRY": "1"}
     c.Spawner.cmd = [f"{settings.venv_bin}/jupyterhub-singleuser"]
     c.Spawner.args = ["--LabApp.news_url=None",
                       "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
