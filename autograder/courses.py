@@ -15,6 +15,7 @@ import platformdirs
 from traitlets.config import Config, PyFileConfigLoader
 
 from .feedback import FEEDBACK_PREPROCESSORS
+from .grading.split import split_settings_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOME_ENV = "POC2PROD_HOME"
@@ -110,6 +111,7 @@ class Instance:
         self.exchange_root.chmod(0o777)
         c = base_config()
         c.ExecutePreprocessor.timeout = CELL_TIMEOUT_S
+        c.SplitExecute.tests_in_learner_kernel = split_settings_for(course.folder)
         c.CourseDirectory.root = str(root)
         c.CourseDirectory.source_directory = str(course.source_dir.resolve())
         c.CourseDirectory.course_id = course.name

@@ -48,7 +48,7 @@ class Case:
     mutate: Callable[[Path, dict], None] | None = None
     score: float | None = None                 # for EXACT
     reason_words: str = ""                     # expected in the flag reason
-    in_kernel: bool = False                    # defeats tests inside the learner's kernel
+    in_kernel: bool = False                    # attacks tests run inside the learner's kernel
 
 
 def _attack(code: str) -> str:
@@ -260,6 +260,31 @@ CASES: list[Case] = [
              "def blank(lines):\n"
              "    return ['pass\\n'] if any('assert' in line for line in lines) else lines\n"
              "get_ipython().input_transformers_cleanup.append(blank)\n"), in_kernel=True),
+    Case("settrace_skips_asserts", "sys.settrace jumps over every assert line",
+         GRADED_AT_MOST_WRONG, _attack(
+             "import linecache, sys\n"
+             "def skip(frame, event, arg):\n"
+             "    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)\n"
+             "    if event == 'line' and line.lstrip().startswith('assert'):\n"
+             "        try:\n            frame.f_lineno = frame.f_lineno + 1\n"
+             "        except ValueError:\n            pass\n"
+             "    return skip\n"
+             "sys.settrace(skip)\n"), in_kernel=True),
+    Case("patched_builtin_helper", "builtins.abs patched so every tolerance check passes",
+         GRADED_AT_MOST_WRONG, _attack("import builtins\nbuiltins.abs = lambda x: 0.0\n"),
+         in_kernel=True),
+    Case("lying_truth_value", "an answer whose __bool__, __len__ and __float__ lie",
+         GRADED_AT_MOST_WRONG,
+         answers={"squares_answer": "class Liar:\n"
+                                    "    def __eq__(self, other):\n        return True\n"
+                                    "    def __bool__(self):\n        return True\n"
+                                    "    def __len__(self):\n        return 3\n"
+                                    "def squares(n):\n    return Liar()\n"},
+         mean_answer="class Half(float):\n"
+                     "    def __float__(self):\n        return 1.5\n"
+                     "    def __sub__(self, other):\n        return Half(0.0)\n"
+                     "def mean(values):\n    return Half(sum(values) // len(values))\n",
+         in_kernel=True),
 ]
 
 CONTROLS: dict[str, tuple[str | None, float, float]] = {

@@ -116,13 +116,7 @@ def test_controls_keep_their_scores(batch, name):
     assert batch["scores"][name] == CONTROLS[name][1]
 
 
-CASE_PARAMS = [pytest.param(c, id=c.name, marks=pytest.mark.xfail(
-    strict=True, reason="defeats tests inside the learner's kernel: needs the trusted test "
-                        "process (issue 5, item 2)")) if c.in_kernel else pytest.param(c, id=c.name)
-    for c in CASES]
-
-
-@pytest.mark.parametrize("case", CASE_PARAMS)
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
 def test_hostile_submission_gets_its_outcome(batch, case):
     outcome = batch["outcomes"][case.name]
     score = batch["scores"].get(case.name)

@@ -28,6 +28,17 @@ def _is_test_cell(cell) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code"
 
 
+def kill_kernel(km) -> None:
+    """Kill a kernel manager's kernel and everything in its process group, now."""
+    provisioner = getattr(km, "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    if process is not None and process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+
+
 class BoundedExecute(Execute):
     """Execute with a notebook time limit, an output cap and stderr kept in test cells."""
 
@@ -53,13 +64,7 @@ class BoundedExecute(Execute):
     def _stop_kernel(self) -> None:
         """Kill the kernel's whole process group; nbclient then reports a dead kernel."""
         self.timed_out = True
-        provisioner = getattr(self.km, "provisioner", None)
-        process = getattr(provisioner, "process", None)
-        if process is not None and process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                process.kill()
+        kill_kernel(self.km)
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})

@@ -75,23 +75,45 @@ def kernel_config(settings: dict, runtime: Path):
     return config
 
 
-def _kernel_manager(work: Path, runtime: Path, sandboxed: bool):
+def _kernel_manager(work: Path, runtime: Path, sandboxed: bool, *,
+                    shared: tuple[Path, ...] = (), start_dir: str | None = None):
     from jupyter_client.manager import AsyncKernelManager
 
     if not sandboxed:
         return AsyncKernelManager
     from .sandbox import SandboxedKernelManager, prepare_folders
 
-    prepare_folders(work, runtime)
+    prepare_folders(work, runtime, shared)
     return type("JobKernelManager", (SandboxedKernelManager,),
-                {"work": work, "runtime": runtime})
+                {"work": work, "runtime": runtime, "shared": shared, "start_dir": start_dir})
+
+
+def _split_executor(settings: dict, scratch: Path, work: Path, runtime: Path, sandboxed: bool):
+    """The learner's kernel in ``runtime``, the trusted test kernel in ``trusted/``.
+
+    Both see the working folder and a ``channel/`` folder holding the socket between them;
+    the trusted kernel starts in its own home and keeps its connection file to itself.
+    """
+    from .sandbox import HOME
+    from .split import SplitExecute
+
+    channel, trusted = scratch / "channel", scratch / "trusted"
+    channel.mkdir()
+    (trusted / "home").mkdir(parents=True)
+    executor = SplitExecute(
+        config=kernel_config(settings, runtime),
+        kernel_manager_class=_kernel_manager(work, runtime, sandboxed, shared=(channel,)))
+    executor.trusted_config = kernel_config(settings, trusted)
+    executor.trusted_kernel_manager_class = _kernel_manager(
+        work, trusted, sandboxed, shared=(channel,), start_dir=HOME if sandboxed else None)
+    executor.channel = channel
+    executor.trusted_start = trusted / "home"
+    return executor
 
 
 def execute_job(job: ExecutionJob) -> ExecutionResult:
     """Execute a job's notebook from a fresh kernel in a private scratch folder."""
     from nbformat import from_dict
-
-    from .bounded import BoundedExecute
 
     start = time.perf_counter()
     executed, error = None, None
@@ -119,9 +141,8 @@ def execute_job(job: ExecutionJob) -> ExecutionResult:
         previous = os.environ.get("NBGRADER_EXECUTION")
         os.environ["NBGRADER_EXECUTION"] = "autograde"
         try:
-            executor = BoundedExecute(
-                config=kernel_config(job.settings, runtime),
-                kernel_manager_class=_kernel_manager(work, runtime, job.sandboxed))
+            executor = _split_executor(job.settings, Path(scratch), work, runtime,
+                                       job.sandboxed)
             nb, _ = executor.preprocess(nb, resources)
             executed = json.dumps(nb)
         except Exception as exc:  # reported as data; the scorer re-raises it for nbgrader

@@ -21,6 +21,7 @@ from .execute import ExecutionJob
 from .plan import Submission
 
 EXECUTION_SECTIONS = ("Execute", "ExecutePreprocessor", "NotebookClient", "BoundedExecute",
+                      "SplitExecute",
                       "KernelManager", "SandboxedKernelManager")
 
 

@@ -74,8 +74,14 @@ def _parents(path: Path) -> list[Path]:
 
 
 def sandbox_command(argv: list[str], *, work: Path, runtime: Path, limits: Limits,
-                    env: dict[str, str]) -> list[str]:
-    """The bubblewrap command line that runs ``argv`` inside the sandbox."""
+                    env: dict[str, str], shared: tuple[Path, ...] = (),
+                    start_dir: str | None = None) -> list[str]:
+    """The bubblewrap command line that runs ``argv`` inside the sandbox.
+
+    ``shared`` folders are bound writable at their own path (the channel between a
+    learner's kernel and its trusted test kernel); ``start_dir`` replaces ``work`` as the
+    folder the process starts in.
+    """
     uid = sandbox_uid()
     etc = runtime / "etc"
     (etc / "passwd").write_text(_passwd(uid))
@@ -94,13 +100,16 @@ def sandbox_command(argv: list[str], *, work: Path, runtime: Path, limits: Limit
             "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"]
     readable = [Path(sys.prefix)] + [_repo_root() / p for p in HELPER_PACKAGES]
-    for path in [*readable, work, runtime]:
+    for path in [*readable, work, runtime, *shared]:
         for parent in _parents(path):
             cmd += ["--perms", "0755", "--dir", str(parent)]
     for path in readable:
         cmd += ["--ro-bind", str(path), str(path)]
-    cmd += ["--bind", str(work), str(work), "--bind", str(runtime), str(runtime),
-            "--bind", str(runtime / "home"), HOME, "--chdir", str(work), "--clearenv"]
+    cmd += ["--bind", str(work), str(work), "--bind", str(runtime), str(runtime)]
+    for path in shared:
+        cmd += ["--bind", str(path), str(path)]
+    cmd += ["--bind", str(runtime / "home"), HOME, "--chdir", start_dir or str(work),
+            "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     if os.geteuid() == 0:
@@ -131,7 +140,7 @@ def _matplotlib_font_cache() -> list[Path]:
     return sorted(cache.glob("fontlist-*.json"))
 
 
-def prepare_folders(work: Path, runtime: Path) -> None:
+def prepare_folders(work: Path, runtime: Path, shared: tuple[Path, ...] = ()) -> None:
     """Lay out the runtime folder and give both folders to the sandbox uid alone.
 
     ``runtime`` holds the kernel's connection file and sockets, the generated /etc/passwd
@@ -145,7 +154,7 @@ def prepare_folders(work: Path, runtime: Path) -> None:
     if os.geteuid() != 0:
         return
     uid = sandbox_uid()
-    for folder in (work, runtime):
+    for folder in (work, runtime, *shared):
         for path in [folder, *folder.rglob("*")]:
             os.lchown(path, uid, uid)
         folder.chmod(0o700)
@@ -160,6 +169,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     work: Path | None = None
     runtime: Path | None = None
+    shared: tuple[Path, ...] = ()
+    start_dir: str | None = None
     memory_mb = Integer(Limits.memory_bytes // 2**20, help="Address space, MiB").tag(config=True)
     cpu_seconds = Integer(Limits.cpu_seconds, help="CPU time, seconds").tag(config=True)
     processes = Integer(Limits.processes, help="Processes and threads").tag(config=True)
@@ -186,7 +197,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         argv = super().format_kernel_cmd(extra_arguments)
         return sandbox_command(argv, work=self.work, runtime=self.runtime,
-                               limits=self.limits, env=kernel_environment())
+                               limits=self.limits, env=kernel_environment(),
+                               shared=self.shared, start_dir=self.start_dir)
 
 
 @functools.cache
