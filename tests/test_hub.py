@@ -9,6 +9,7 @@ failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -32,7 +33,10 @@ from autograder.submissions import answered
 pytestmark = [pytest.mark.slow, pytest.mark.serial]  # one hub for the whole module
 COURSE, ASSIGNMENT, NOTEBOOK = "course1_poc", "01_scoping", "scoping.ipynb"
 LEARNERS = ["hubtest-ada", "hubtest-ben"]
+BROWSER_LEARNER = "hubtest-cy"  # drives JupyterLab in Chromium, apart from the REST learners
 INSTRUCTOR = "hubtest-teacher"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 
 def _free_ports(n: int) -> list[int]:
@@ -63,7 +67,8 @@ def hub():
     home.chmod(0o755)
     port, hub_port, proxy_port, fg_port = _free_ports(4)
     token = secrets.token_hex(16)
-    settings = HubSettings(home=str(home), courses=[COURSE], learners=LEARNERS,
+    settings = HubSettings(home=str(home), courses=[COURSE],
+                           learners=[*LEARNERS, BROWSER_LEARNER],
                            password=secrets.token_urlsafe(12), instructor=INSTRUCTOR,
                            port=port, hub_port=hub_port, proxy_api_port=proxy_port,
                            formgrader_ports={COURSE: fg_port}, api_token=token)
@@ -90,9 +95,8 @@ def hub():
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
-        artifacts = REPO_ROOT / "test-artifacts"
-        artifacts.mkdir(exist_ok=True)
-        shutil.copy(home / "hub.log", artifacts / "hub.log")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(home / "hub.log", ARTIFACTS / "hub.log")
         shutil.rmtree(home, ignore_errors=True)
         course = get_course(COURSE)  # prepare() gave the sources to the test's instructor
         for folder in (course.source_dir, course.fixtures_dir):
@@ -200,3 +204,106 @@ def test_files_keep_learners_apart(hub):
     assert as_learner("cat", str(settings.course_root(COURSE) / "gradebook.db")).returncode != 0
     source = get_course(COURSE).source_dir / ASSIGNMENT / NOTEBOOK
     assert as_learner("cat", str(source)).returncode != 0, "solutions must stay private"
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium driven by Playwright; closed at the end, also on failure."""
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `make setup` (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _log_in(page, hub, user: str, next_url: str = "") -> None:
+    query = f"?next={next_url}" if next_url else ""
+    page.goto(f"{hub['base']}/hub/login{query}")
+    page.fill("#username_input", user)
+    page.fill("#password_input", hub["settings"].password)
+    page.click("#login_submit")
+
+
+def _accept_kernel(page) -> None:
+    """JupyterLab may ask which kernel to start for a fetched notebook: the one it names."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):  # else the kernel started without asking
+        page.locator(".jp-Dialog", has_text="Select Kernel").get_by_role(
+            "button", name="Select").click(timeout=10_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"))
+
+
+def test_in_a_browser_a_learner_fetches_runs_and_validates(hub, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(120_000)
+    try:
+        _log_in(page, hub, BROWSER_LEARNER)
+        page.wait_for_selector(".jp-LabShell")
+        assert f"/user/{BROWSER_LEARNER}/lab" in page.url
+        _shot(page, "1-lab")
+
+        page.get_by_text("Nbgrader", exact=True).click()
+        page.get_by_text("Assignment List", exact=True).click()
+        released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
+        released.get_by_role("button", name="Fetch").click()
+        fetched = page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first
+        fetched.wait_for()
+        _shot(page, "2-assignment-list")
+        fetched.get_by_role("button", name=ASSIGNMENT).click()
+        page.locator(f"#nbgrader-{COURSE}-{ASSIGNMENT}").get_by_text(
+            Path(NOTEBOOK).stem, exact=True).click()
+        page.wait_for_selector(".jp-NotebookPanel")
+        _accept_kernel(page)
+
+        page.get_by_text("Run", exact=True).first.click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        # Run All stops at the first failing cell (the release is unanswered): wait until
+        # cells have run and none is still running
+        prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt")
+        page.wait_for_function(
+            "() => { const p = [...document.querySelectorAll("
+            "'.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);"
+            " return p.some(t => /\\[\\d+\\]/.test(t)) && !p.some(t => t.includes('*')); }")
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+        assert prompts.count() > 5
+        assert page.locator(".jp-NotebookPanel .jp-OutputArea-output").count() > 0
+        _shot(page, "3-notebook-ran")
+
+        page.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="Validate").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for()
+        page.wait_for_function("() => !document.querySelector('.jp-Dialog')"
+                               ".textContent.includes('Validating')")
+        text = dialog.inner_text()
+        _shot(page, "4-validate-dialog")
+        # the release is unanswered: validation names a failing test and its error
+        assert "Validation Results" in text and "failed" in text, text[:500]
+        assert "NotImplementedError" in text, text[:500]
+    finally:
+        _shot(page, "learner-last")
+        page.close()
+
+
+def test_in_a_browser_the_instructor_opens_the_formgrader(hub, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(120_000)
+    try:
+        _log_in(page, hub, INSTRUCTOR, f"/services/formgrader-{COURSE}/formgrader/")
+        page.wait_for_url(f"**/services/formgrader-{COURSE}/formgrader/**")
+        page.get_by_text("Manage Assignments").first.wait_for()
+        page.get_by_text(ASSIGNMENT, exact=True).wait_for()
+        _shot(page, "5-formgrader")
+    finally:
+        page.close()

@@ -44,7 +44,8 @@ def configure(c, settings: HubSettings) -> None:
     c.JupyterHub.authenticator_class = "shared-password"
     c.SharedPasswordAuthenticator.user_password = settings.password
     c.Authenticator.allowed_users = set(users)
-    c.Authenticator.admin_users = {settings.instructor}
+    # not a hub admin: SharedPasswordAuthenticator would want a second, 32-character password
+    # for admins; the instructor gets the hub's admin page and the learners' servers instead
 
     env = {"PATH": f"{settings.venv_bin}:/usr/local/bin:/usr/bin:/bin",
            "JUPYTER_CONFIG_PATH": str(hub_dir / "learner-config"),
@@ -83,6 +84,9 @@ def configure(c, settings: HubSettings) -> None:
         if settings.unix_users:
             spec["user"] = settings.instructor  # owns the course folders
         services.append(spec)
+    roles.append({"name": "instructor", "users": [settings.instructor],
+                  "scopes": ["self", "admin-ui", "list:users", "read:users", "admin:servers",
+                             "read:groups"]})
     roles.append({"name": "formgraders", "services": [s["name"] for s in services],
                   "scopes": ["read:users:groups", "list:users", "list:groups",
                              "read:users:name"]})
