@@ -206,6 +206,28 @@ def main(argv: list[str] | None = None) -> int:
     except (CourseError, StepFailed, SandboxUnavailable) as error:
         print(f"poc2prod {args.command}: {error}", file=sys.stderr)
         return 2
+    finally:
+        _hand_back(args)
+
+
+WRITES_COURSE_FOLDER = ("release", "collect", "grade", "feedback", "export")
+
+
+def _hand_back(args: argparse.Namespace) -> None:
+    """Run as root, give what the command created in a course folder to the folder's owner."""
+    from .courses import CourseError, Instance, get_course, give_back_to_owner, instance_home
+
+    if args.command not in WRITES_COURSE_FOLDER:
+        return
+    if getattr(args, "course_root", None):
+        give_back_to_owner(Path(args.course_root))
+        return
+    name = getattr(args, "course", None) or (args.target[0] if getattr(args, "target", None)
+                                             else None)
+    try:
+        give_back_to_owner(Instance(instance_home(args.home)).course_root(get_course(name)))
+    except (CourseError, TypeError):
+        return
 
 
 if __name__ == "__main__":

@@ -169,6 +169,23 @@ def test_learners_fetch_answer_validate_submit_and_get_feedback(hub):
     assert "BEGIN HIDDEN TESTS" not in html and "Score" in html
 
 
+def test_the_formgraders_autograde_button_runs_our_engine(hub):
+    admin = hub["admin"]
+    token = admin.post(f"/hub/api/users/{INSTRUCTOR}/tokens", json={"expires_in": 600}).json()
+    answer = httpx.post(f"{hub['base']}/services/formgrader-{COURSE}/formgrader/api/submission/"
+                        f"{ASSIGNMENT}/{LEARNERS[0]}/autograde",
+                        headers={"Authorization": f"token {token['token']}"}, timeout=300)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["success"], result
+    assert f"poc2prod engine: {LEARNERS[0]} graded" in result["log"]
+    submissions = httpx.get(f"{hub['base']}/services/formgrader-{COURSE}/formgrader/api/"
+                            f"submissions/{ASSIGNMENT}", timeout=60,
+                            headers={"Authorization": f"token {token['token']}"}).json()
+    score = next(s for s in submissions if s["student"] == LEARNERS[0])["score"]
+    assert score == 10.0  # the reference answers: every autograded point of 01_scoping
+
+
 def test_learners_cannot_reach_each_other_or_the_formgrader(hub):
     ben = _server(hub, LEARNERS[1])
     token = ben.headers["Authorization"]

@@ -7,6 +7,7 @@ configuration; ``hub_command`` is what runs it.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -14,7 +15,8 @@ import subprocess
 from pathlib import Path
 
 from .. import workflow
-from ..courses import Instance, get_course
+from ..courses import CELL_TIMEOUT_S, Instance, get_course
+from ..grading.split import split_settings_for
 from ..nbgrader_ops import ensure_tools_on_path
 from .settings import HubSettings
 
@@ -35,7 +37,12 @@ c.Exchange.root = {exchange!r}
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
 c.GenerateFeedback.preprocessors = {feedback!r}
+c.ExecutePreprocessor.timeout = {timeout!r}
+c.SplitExecute.tests_in_learner_kernel = {split!r}
 """
+# the formgrader's Autograde button runs our engine (autograder/hub/formgrader_engine.py)
+FORMGRADER_EXTENSION = {"ServerApp": {"jpserver_extensions": {
+    "autograder.hub.formgrader_engine": True}}}
 
 HUB_CONFIG = """# written by `poc2prod start`; edit {settings} instead, then start again
 from autograder.hub.config import configure
@@ -101,7 +108,11 @@ def prepare(settings: HubSettings, *, echo=print) -> Path:
         (grader_dir / "nbgrader_config.py").write_text(GRADER_CONFIG.format(
             root=str(settings.course_root(course_name)),
             source=str(course.source_dir.resolve()), course=course_name,
-            exchange=str(settings.exchange), feedback=_feedback_preprocessors()))
+            exchange=str(settings.exchange), feedback=_feedback_preprocessors(),
+            timeout=CELL_TIMEOUT_S, split=split_settings_for(course.folder)))
+        extensions = grader_dir / "jupyter_server_config.d"
+        extensions.mkdir(exist_ok=True)
+        (extensions / "poc2prod.json").write_text(json.dumps(FORMGRADER_EXTENSION, indent=2))
     for folder in (hub_dir / "learner-config", *(hub_dir / "grader-config").iterdir()):
         for path in [folder, *folder.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
