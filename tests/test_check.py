@@ -12,12 +12,15 @@ from autograder.courses import select
 pytestmark = pytest.mark.slow
 
 ASSIGNMENTS = select()
+# Timing is measured, not asserted (README run times, `poc2prod check` prints them and holds
+# instructors to 60 s): here, beside other tests on 2 cores, only a runaway notebook fails.
+RUNAWAY_S = 180
 
 
 @pytest.mark.parametrize(("course", "assignment"), ASSIGNMENTS,
                          ids=[f"{c.name}/{a}" for c, a in ASSIGNMENTS])
 def test_every_assignment_passes_check(course, assignment):
-    result = check_assignment(course, assignment)
+    result = check_assignment(course, assignment, time_budget=RUNAWAY_S)
     assert result.ok, result.line()
     assert result.line().startswith(f"PASS {course.name}/{assignment}")
 
