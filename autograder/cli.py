@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default="grades.csv", metavar="FILE",
                    help="destination CSV (default: grades.csv)")
 
+    p = sub.add_parser("report", help="HTML report with plots, and the LMS grade CSV")
+    _add_target(p, needs_assignment=False)
+    p.add_argument("--out", default="report", metavar="DIR",
+                   help="folder for report.html and grades.csv (default: ./report)")
+
     p = sub.add_parser("demo", help="full headless cycle with simulated learners")
     p.add_argument("--home", metavar="DIR", help="instance folder (default: a fresh temp dir)")
 
@@ -161,6 +166,11 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "export":
         config, _ = _config(args, needs_assignment=False)
         print(f"wrote {workflow.export(config, Path(args.to))}")
+        return 0
+    if args.command == "report":
+        from .report import collect, write_report
+        config, _ = _config(args, needs_assignment=False)
+        print(f"wrote {write_report(collect(config), Path(args.out))} and grades.csv")
         return 0
     if args.command == "demo":
         from .demo import run_demo

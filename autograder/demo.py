@@ -17,6 +17,7 @@ from . import workflow
 from .courses import Course, Instance, select
 from .grading import grade_assignment, read_scores
 from .learners import Learner
+from .report import collect, write_report
 from .submissions import answered, fixtures_for
 from .summary import table
 
@@ -42,6 +43,7 @@ class DemoResult:
     home: Path
     rows: list[DemoRow] = field(default_factory=list)
     exports: list[Path] = field(default_factory=list)
+    reports: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -111,6 +113,10 @@ def run_demo(home: str | Path | None = None, *, selection=None, echo=print) -> D
         for course in sorted({c for c, _ in selection or select()}, key=lambda c: c.name):
             result.exports.append(workflow.export(
                 instance.config(course), instance.home / "exports" / f"{course.name}.csv"))
+            result.reports.append(write_report(collect(instance.config(course)),
+                                               instance.home / "reports" / course.name))
         echo(render(result.rows))
+        if home:
+            echo("reports: " + ", ".join(str(p) for p in result.reports))
         echo("demo: every grade as expected" if result.ok else "demo: SOME GRADES ARE WRONG")
         return result

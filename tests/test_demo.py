@@ -27,6 +27,13 @@ def test_demo_grades_every_simulated_learner_as_expected(tmp_path):
         rows = list(csv.DictReader(export.read_text().splitlines()))
         assert {r["student_id"] for r in rows} == {"ada", "ben", "cy"}
 
+    # the instructor's report per course: the HTML with its plots and the LMS grade CSV
+    for report in result.reports:
+        assert report.read_text().count("data:image/png;base64,") == 4
+        grades = list(csv.DictReader((report.parent / "grades.csv").read_text().splitlines()))
+        assert [r["student_id"] for r in grades] == ["ada", "ben", "cy"]
+        assert all(float(r["total"]) >= 0 for r in grades)
+
     # feedback reached each learner through the exchange, without hidden tests
     pages = list((tmp_path / "instance" / "learners").rglob("feedback/*/*.html"))
     assert len(pages) == len(result.rows)

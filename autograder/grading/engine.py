@@ -20,7 +20,7 @@ from ..nbgrader_ops import make_api
 from .backends import make_backend
 from .execute import ExecutionResult
 from .failures import explain_failure
-from .plan import Ledger, Submission, find_submissions
+from .plan import Ledger, OutcomeLog, Submission, find_submissions
 from .prepare import prepare_jobs
 from .progress import Progress
 from .results import Outcome
@@ -141,4 +141,5 @@ def grade_assignment(config: Config, assignment: str, *, students: list[str] | N
         run.collect(block=True)
     finally:
         backend.close()
+    OutcomeLog(root, assignment).write(run.outcomes)
     return sorted(run.outcomes + skipped, key=lambda o: o.student)

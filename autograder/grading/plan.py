@@ -78,3 +78,20 @@ class Ledger:
         if self.records.pop(student, None) is not None:
             write_atomically(self.path, json.dumps(self.records, indent=1,
                                                    sort_keys=True).encode())
+
+
+class OutcomeLog:
+    """student -> the last grading outcome (status, reason, seconds), for reports."""
+
+    def __init__(self, course_root: Path, assignment: str):
+        self.path = course_root / STATE_DIR / "outcomes" / f"{assignment}.json"
+        self.records: dict[str, dict] = (json.loads(self.path.read_text())
+                                         if self.path.exists() else {})
+
+    def write(self, outcomes) -> None:
+        for outcome in outcomes:
+            if outcome.status != "skipped":
+                self.records[outcome.student] = {"status": outcome.status,
+                                                 "reason": outcome.reason,
+                                                 "seconds": round(outcome.seconds, 3)}
+        write_atomically(self.path, json.dumps(self.records, indent=1, sort_keys=True).encode())
