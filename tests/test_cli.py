@@ -2,7 +2,8 @@ import pytest
 
 from autograder.cli import build_parser, main
 
-COMMANDS = ["check", "release", "collect", "grade", "feedback", "export", "report", "demo", "start", "lab"]
+COMMANDS = ["check", "release", "collect", "grade", "feedback", "export", "report", "demo",
+            "start", "lab"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
