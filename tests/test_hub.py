@@ -272,6 +272,8 @@ def test_in_a_browser_a_learner_fetches_runs_and_validates(hub, browser):
         _shot(page, "1-lab")
 
         page.get_by_text("Nbgrader", exact=True).click()
+        menu = page.locator(".lm-Menu-itemLabel").all_inner_texts()
+        assert "Assignment List" in menu and "Formgrader" not in menu, menu  # a learner's menu
         page.get_by_text("Assignment List", exact=True).click()
         released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
         released.get_by_role("button", name="Fetch").click()

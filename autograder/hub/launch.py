@@ -40,6 +40,12 @@ c.GenerateFeedback.preprocessors = {feedback!r}
 c.ExecutePreprocessor.timeout = {timeout!r}
 c.SplitExecute.tests_in_learner_kernel = {split!r}
 """
+# in the hub's JupyterLab only the learner's side of nbgrader: the formgrader is a service of
+# its own (JupyterHub >= 4.1 forbids it inside JupyterLab) and assignments are authored in git
+HUB_LAB_PAGE_CONFIG = {"disabledExtensions": {
+    "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True,
+    "@jupyter/nbgrader:course-list": True,
+    "@jupyterlab/apputils-extension:announcements": True}}  # no "get Jupyter news?" prompt
 # the formgrader's Autograde button runs our engine (autograder/hub/formgrader_engine.py)
 FORMGRADER_EXTENSION = {"ServerApp": {"jpserver_extensions": {
     "autograder.hub.formgrader_engine": True}}}
@@ -97,6 +103,9 @@ def prepare(settings: HubSettings, *, echo=print) -> Path:
     (hub_dir / "learner-config").mkdir(parents=True, exist_ok=True)
     (hub_dir / "learner-config" / "nbgrader_config.py").write_text(
         LEARNER_CONFIG.format(exchange=str(settings.exchange)))
+    (hub_dir / "learner-config" / "labconfig").mkdir(exist_ok=True)
+    (hub_dir / "learner-config" / "labconfig" / "page_config.json").write_text(
+        json.dumps(HUB_LAB_PAGE_CONFIG, indent=2))
     for course_name in settings.courses:
         course = get_course(course_name)
         config = instance.config(course)
