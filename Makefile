@@ -41,8 +41,8 @@ lint: setup
 	$(BIN)/ruff check .
 
 test: setup lint  ## everything CI runs
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not serial"
-	$(BIN)/pytest -m serial
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not serial" --durations=10
+	$(BIN)/pytest -m serial --durations=5
 
 test-fast: setup  ## the quick loop: no notebooks, servers or whole courses
 	$(BIN)/ruff check .

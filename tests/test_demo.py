@@ -1,4 +1,4 @@
-"""The full headless cycle, on every assignment of the three courses."""
+"""The full headless cycle on the first assignment of each course (`make demo` runs them all)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import csv
 
 import pytest
 
+from autograder.courses import all_courses
 from autograder.demo import run_demo
 
 pytestmark = pytest.mark.slow
 
 
 def test_demo_grades_every_simulated_learner_as_expected(tmp_path):
+    # one assignment per course: `poc2prod check` (test_check.py) already grades every
+    # assignment's reference, release and fixtures through the same engine
+    selection = [(course, course.assignments()[0]) for course in all_courses()]
     lines: list[str] = []
-    result = run_demo(tmp_path / "instance", echo=lines.append)
+    result = run_demo(tmp_path / "instance", selection=selection, echo=lines.append)
     assert result.ok, "\n".join(lines)
     plays = {(r.course, r.learner): r.plays for r in result.rows}
     for course in ("course1_poc", "course2_scaling", "course3_production"):
