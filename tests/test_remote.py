@@ -74,7 +74,7 @@ def trusted():
     }
     learner = remote.Learner(learner_end, namespace)
     threading.Thread(target=learner.serve_forever, daemon=True).start()
-    side = remote.Trusted(trusted_end, {})
+    side = remote.Trusted(trusted_end)
     yield side
     trusted_end.close()
 
@@ -173,7 +173,7 @@ def test_refused_dtypes_and_unknown_tags_raise():
 def test_a_silent_learner_breaks_the_channel_in_words():
     learner_end, trusted_end = socket.socketpair()
     trusted_end.settimeout(0.2)
-    side = remote.Trusted(trusted_end, {})
+    side = remote.Trusted(trusted_end)
     with pytest.raises(remote.LearnerKernelGone, match="did not answer within 0.2 s"):
         side.fetch("x")
     with pytest.raises(remote.LearnerKernelGone):

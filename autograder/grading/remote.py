@@ -446,13 +446,7 @@ def _exact(value, kind):
 class Trusted(Peer):
     """The trusted kernel's end: asks L, rebuilds answers as plain data, runs call-backs."""
 
-    def __init__(self, sock, test_globals: dict):
-        super().__init__(sock)
-        self.test_globals = test_globals
-
     def ask(self, op: str, ref, args=(), fields=None):
-        import cloudpickle  # noqa: F401 - imported here so a missing one fails loudly
-
         payload = self.pickle_arguments(args)
         return self.request(b"Q", {"op": op, "ref": ref, **(fields or {})}, payload)
 
@@ -663,7 +657,7 @@ PEER: Trusted | None = None
 LOCKED_DEFINITIONS: dict[int, str] = {}  # functions and classes of locked cells, by id
 
 
-def start_trusted_side(path: str, work: str, namespace: dict, timeout: float) -> None:
+def start_trusted_side(path: str, work: str, timeout: float) -> None:
     """In the trusted kernel: harden it against the shared folder, then connect to L.
 
     The kernel started in a private folder; before it moves into the folder it shares with
@@ -682,7 +676,7 @@ def start_trusted_side(path: str, work: str, namespace: dict, timeout: float) ->
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     sock.connect(path)
-    PEER = Trusted(sock, namespace)
+    PEER = Trusted(sock)
 
 
 def bind(namespace: dict, names: list[str]) -> None:

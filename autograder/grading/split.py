@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-from contextlib import ExitStack
 from pathlib import Path
 
 from nbclient import NotebookClient
@@ -215,8 +214,7 @@ class SplitExecute(BoundedExecute):
         self.trusted.resources = {"metadata": {"path": str(self.trusted_start)}}
         self.names = TrustedNames()
         self.connected = False
-        with ExitStack() as stack:
-            stack.enter_context(self.trusted.setup_kernel())
+        with self.trusted.setup_kernel():
             self.trusted.wait_for_reply(self.trusted.kc.kernel_info())
             return super().preprocess(nb, resources, km)
 
@@ -247,7 +245,7 @@ class SplitExecute(BoundedExecute):
         self._quietly(self, _load_remote(
             f"module.start_learner_side({socket_path!r}, get_ipython().user_ns)"))
         self._quietly(self.trusted, _load_remote(
-            f"module.start_trusted_side({socket_path!r}, {work!r}, get_ipython().user_ns, "
+            f"module.start_trusted_side({socket_path!r}, {work!r}, "
             f"{float(self.timeout or 60)!r})"))
         self.connected = True
 
